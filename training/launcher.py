@@ -61,6 +61,19 @@ def shipped_config(name: str) -> Path:
     return Path(str(resources.files("slbench.training.accelerate_configs") / f"{name}.yaml"))
 
 
+def config_path(spec: str) -> Path:
+    """``--accelerate-config``: a file, or a shipped config by name (``ddp`` or ``ddp.yaml``)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    name = path.stem if path.suffix == ".yaml" and len(path.parts) == 1 else spec
+    if name in SHIPPED_CONFIGS:
+        return shipped_config(name)
+    raise LaunchConfigError(
+        f"--accelerate-config {spec!r}: no such file, and not a shipped config ({', '.join(SHIPPED_CONFIGS)})"
+    )
+
+
 def load_accelerate_config(path: Path, num_processes: int) -> dict[str, Any]:
     """Read an accelerate config file and check it against the requested process count."""
     try:
@@ -82,6 +95,12 @@ def load_accelerate_config(path: Path, num_processes: int) -> dict[str, Any]:
         raise LaunchConfigError(
             f"{path}: --num-processes {num_processes} is fewer than num_machines={machines} (one process per machine at least)"
         )
+    # accelerate's num_processes counts every machine's processes: each machine runs an equal share.
+    if num_processes % machines:
+        raise LaunchConfigError(
+            f"{path}: field num_machines={machines} does not divide --num-processes {num_processes}"
+        )
+    _check_gpu_ids(path, data.get("gpu_ids"), num_processes // machines)
     if kind == "NO" and num_processes > 1:
         raise LaunchConfigError(f"{path}: distributed_type NO cannot run {num_processes} processes")
     if kind == "DEEPSPEED":
@@ -91,6 +110,17 @@ def load_accelerate_config(path: Path, num_processes: int) -> dict[str, Any]:
     if kind == "FSDP" and (data.get("fsdp_config") or {}).get("fsdp_version") not in (1, 2):
         raise LaunchConfigError(f"{path}: field fsdp_config.fsdp_version must be 1 or 2")
     return data
+
+
+def _check_gpu_ids(path: Path, gpu_ids: Any, per_machine: int) -> None:
+    """An explicit GPU list must hold a GPU for every process of a machine ("all" always does)."""
+    if gpu_ids is None or str(gpu_ids).strip().lower() == "all":
+        return
+    listed = [part for part in str(gpu_ids).split(",") if part.strip()]
+    if len(listed) < per_machine:
+        raise LaunchConfigError(
+            f"{path}: field gpu_ids={gpu_ids!r} lists {len(listed)} GPU(s) for {per_machine} process(es) per machine"
+        )
 
 
 @dataclass(frozen=True)
@@ -148,7 +178,13 @@ def accelerate_command(
     return [*command, "-m", "slbench.harness.cli", *inner]
 
 
+# The options that only the launching process reads: the launched processes run in-process.
+LAUNCHER_OPTIONS = frozenset({"--launcher", "--num-processes", "--accelerate-config"})
+LAUNCHER_FLAGS = frozenset({"--dry-run-launch"})
+
+
 def strip_launcher_options(argv: list[str]) -> list[str]:
+    """``argv`` without the launcher's options (``--opt VALUE``, ``--opt=VALUE``) and flags."""
     out: list[str] = []
     skip = False
     for index, arg in enumerate(argv):
@@ -156,11 +192,27 @@ def strip_launcher_options(argv: list[str]) -> list[str]:
             skip = False
             continue
         name = arg.split("=", 1)[0]
-        if name in {"--launcher", "--num-processes", "--accelerate-config"}:
+        if name in LAUNCHER_FLAGS:
+            continue
+        if name in LAUNCHER_OPTIONS:
             skip = "=" not in arg and index + 1 < len(argv)
             continue
         out.append(arg)
     return out
+
+
+def launch_command(argv: list[str], num_processes: int, config_spec: str | None) -> list[str]:
+    """Validate the launch (config file against ``num_processes``) and build its command.
+
+    Without ``config_spec`` accelerate applies its own default config (``accelerate config``).
+    """
+    if num_processes < 1:
+        raise LaunchConfigError(f"--num-processes must be at least 1, got {num_processes}")
+    config_file = None
+    if config_spec is not None:
+        config_file = config_path(config_spec)
+        load_accelerate_config(config_file, num_processes)
+    return accelerate_command(argv, num_processes, config_file)
 
 
 def describe(command: list[str]) -> str:

@@ -1,5 +1,9 @@
 """Any OpenAI-compatible chat endpoint (OpenAI, ``vllm serve``, llama.cpp's server, ...).
 
+``model`` is the served model's name. A server with LoRA modules (``slbench serve --engine vllm``,
+``vllm serve --enable-lora --lora-modules NAME=PATH``) serves each adapter under its own name, so
+``model="generator"`` generates with that adapter and the base model's name with the base.
+
 The API key is read from the environment variable named by ``api_key_env`` and is never stored
 on the backend's description, so it cannot reach a run log.
 """

@@ -108,6 +108,8 @@ class GenerationCase:
     dtype: torch.dtype  # compute dtype of matmuls (the limit's matmul rate)
     weight_bytes: float
     kv_dtype_bytes: int
+    #: What the row's ``dtype`` column says when the weights are not ``dtype`` (a quantised GGUF).
+    weights_label: str | None = None
 
 
 def bench_case(
@@ -143,7 +145,7 @@ def bench_case(
                     backend=case.name,
                     decoder=case.decoder,
                     device=case.device,
-                    dtype=str(case.dtype).removeprefix("torch."),
+                    dtype=case.weights_label or str(case.dtype).removeprefix("torch."),
                     batch=batch,
                     prompt_tokens=prompt_tokens,
                     new_tokens=n_new,
@@ -181,5 +183,24 @@ def llamacpp_case(model_dir: Path, shape: ModelShape, threads: int | None = None
     backend = LlamaCppBackend(model_dir, n_threads=threads)
     # Q4_1 blocks are dequantised to float32 dot products on CPU: the fp32 matmul rate applies.
     return GenerationCase(
-        backend, "llamacpp", "llama.cpp", "cpu", torch.float32, backend.gguf.stat().st_size, 2
+        backend,
+        "llamacpp",
+        "llama.cpp",
+        "cpu",
+        torch.float32,
+        backend.gguf.stat().st_size,
+        2,
+        weights_label=f"gguf {gguf_weight_type(backend.gguf)}",
     )
+
+
+def gguf_weight_type(path: Path) -> str:
+    """The GGUF's dominant weight type (e.g. ``Q4_1``, ``F16``): the type of most 2-D tensor bytes."""
+    import gguf
+
+    by_type: dict[str, int] = {}
+    for tensor in gguf.GGUFReader(path).tensors:
+        if len(tensor.shape) == 2:
+            name = tensor.tensor_type.name
+            by_type[name] = by_type.get(name, 0) + int(tensor.n_bytes)
+    return max(by_type, key=lambda name: by_type[name]) if by_type else "unknown"

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "report": "slbench.harness.cli.report_cmd:report_command",
     "reproduce": "slbench.harness.cli.reproduce_cmd:reproduce_command",
     "score-length": "slbench.harness.cli.score_length_cmd:score_length_command",
+    "serve": "slbench.harness.cli.serve_cmd:serve_command",
     "train": "slbench.harness.cli.train_cmd:train_command",
     "train-and-eval": "slbench.harness.cli.train_and_eval_cmd:train_and_eval_command",
 }

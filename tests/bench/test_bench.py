@@ -169,3 +169,11 @@ def test_bench_quick_writes_the_figures(tiny_model_dir: Path, tmp_path: Path) ->
     assert result["scoring"]["items"] == 300 and result["scoring_items_per_s"] > 0
     assert "tok/s" in proc.stdout and "length scoring" in proc.stdout
     assert format_report(result).splitlines()[0] in proc.stdout
+
+
+def test_gguf_weight_type_reads_the_embedded_file() -> None:
+    """The llama.cpp row names the weights it really reads: the embedded file is Q4_1, not fp32."""
+    from slbench.harness.bench.generation import gguf_weight_type
+    from slbench.harness.models.embedded import embedded_gguf_path
+
+    assert gguf_weight_type(embedded_gguf_path()) == "Q4_1"
