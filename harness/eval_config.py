@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: Options that only the vllm backend reads; given with another backend they are refused, not ignored.
+VLLM_ONLY = ("tensor_parallel_size", "data_parallel_size")
 
 
 class EvalConfig(BaseModel):
@@ -50,8 +53,28 @@ class EvalConfig(BaseModel):
     shard: tuple[int, int] | None = Field(
         None, description="(index, count): generate only items whose id hashes to this shard."
     )
+    tensor_parallel_size: int | None = Field(
+        None, ge=1, description="vllm backend: GPUs per model replica (vLLM tensor parallel; None = 1)."
+    )
+    data_parallel_size: int | None = Field(
+        None,
+        ge=1,
+        description="vllm backend: model replicas, one per GPU group, each generating a share of every "
+        "batch (None = 1). GPUs used: tensor_parallel_size x data_parallel_size.",
+    )
+
+    @model_validator(mode="after")
+    def _vllm_only(self) -> EvalConfig:
+        given = [name for name in VLLM_ONLY if getattr(self, name) is not None]
+        if given and self.backend != "vllm":
+            raise ValueError(
+                f"{' and '.join(given)} only apply to the vllm backend; got backend {self.backend!r} "
+                "(use --backend vllm, or drop the option)"
+            )
+        return self
 
     def generation_key(self) -> dict[str, Any]:
         """The fields that change outputs: a resumed run must agree on all of them."""
-        skip = {"out", "limit", "batch_size", "concurrency", "shard"}
+        # How the work is spread (batches, requests, shards, GPUs) is not what is generated.
+        skip = {"out", "limit", "batch_size", "concurrency", "shard", *VLLM_ONLY}
         return {k: v for k, v in self.model_dump(mode="json").items() if k not in skip}

@@ -46,7 +46,11 @@ def build_backend(config: EvalConfig) -> Backend:
         return create_backend("scripted")
     model_dir = resolve_model(config.model) if config.model in MODEL_ALIASES else Path(config.model)
     if config.backend == "vllm":
-        return create_backend("vllm", model=model_dir, adapter=config.adapter)
+        return create_backend(
+            "vllm", model=model_dir, adapter=config.adapter,
+            tensor_parallel_size=config.tensor_parallel_size or 1,
+            data_parallel_size=config.data_parallel_size or 1,
+        )  # fmt: skip
     if config.backend == "llamacpp":
         return create_backend("llamacpp", model=model_dir, adapter=config.adapter)
     return create_backend(

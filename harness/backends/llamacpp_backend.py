@@ -12,6 +12,10 @@ the same token ids; llama.cpp only runs the network and samples. Requests run se
 llama.cpp keeps the KV cache of the longest common prefix with the previous prompt, so a shared
 system prompt is computed once. Every sampling knob is passed explicitly: llama-cpp-python's
 own defaults (top_k 40, top_p 0.95, min_p 0.05, temperature 0.8) never apply.
+
+Trained weights run too: a LoRA ``adapter``, or a full model directory without a ``*.gguf``, is
+merged and exported once to an f16 GGUF in the cache (``slbench.harness.models.gguf_export``,
+tokenizer metadata from the embedded GGUF); the embedded base keeps its own Q4_1 file.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from transformers import AutoTokenizer
 
 from slbench.harness.backends.base import Backend, GenerationParams, GenerationRequest
 from slbench.harness.backends.stops import cut_at_stop, stop_checker
+from slbench.harness.models.gguf_export import OutType, cached_gguf
 from slbench.harness.registry import MissingDependencyError
 from slbench.harness.types import FinishReason, Generation
 
@@ -51,6 +56,28 @@ def default_gguf(model_dir: Path) -> Path:
     return found[0]
 
 
+def resolve_gguf(
+    model_dir: Path, gguf: Path | None, adapter: Path | None, gguf_type: OutType = "f16"
+) -> tuple[Path, bool]:
+    """The GGUF to run and whether it was exported from safetensors (else it was found as is).
+
+    An explicit ``gguf`` wins; an adapter is merged and exported (cached); otherwise the model's
+    own GGUF (``default_gguf``), and failing that an export of the model directory itself.
+    """
+    if gguf is not None:
+        if adapter is not None:
+            raise ValueError("pass gguf= or adapter=, not both: a GGUF file already holds its weights")
+        return gguf, False
+    if adapter is not None:
+        return cached_gguf(model_dir, adapter, gguf_type), True
+    try:
+        return default_gguf(model_dir), False
+    except FileNotFoundError:
+        if not (model_dir / "config.json").is_file():
+            raise
+    return cached_gguf(model_dir, None, gguf_type), True
+
+
 class LlamaCppBackend(Backend):
     """A GGUF model run by llama-cpp-python, with the transformers tokenizer of ``model``."""
 
@@ -60,6 +87,7 @@ class LlamaCppBackend(Backend):
         *,
         gguf: str | Path | None = None,
         adapter: str | Path | None = None,
+        gguf_type: OutType = "f16",
         n_ctx: int | None = None,
         n_threads: int | None = None,
         batch_size: int = 1,
@@ -70,13 +98,11 @@ class LlamaCppBackend(Backend):
             raise MissingDependencyError(
                 "the llamacpp backend needs llama-cpp-python: `pip install 'slbench[judge]'`"
             ) from exc
-        if adapter is not None:
-            raise ValueError(
-                "the llamacpp backend runs a GGUF file; merge the LoRA adapter into the model and convert "
-                "it to GGUF first, or use --backend hf for adapters"
-            )
         self.model_path = Path(model)
-        self.gguf = Path(gguf) if gguf is not None else default_gguf(self.model_path)
+        self.adapter = None if adapter is None else Path(adapter)
+        self.gguf, self.exported = resolve_gguf(
+            self.model_path, None if gguf is None else Path(gguf), self.adapter, gguf_type
+        )
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.n_threads = n_threads or os.cpu_count() or 1
         self.batch_size = batch_size  # requests are decoded one at a time; kept for the common options
@@ -101,7 +127,9 @@ class LlamaCppBackend(Backend):
         return {
             "backend": "llamacpp",
             "model": str(self.model_path),
+            "adapter": None if self.adapter is None else str(self.adapter),
             "gguf": str(self.gguf),
+            "gguf_exported": self.exported,
             "n_threads": self.n_threads,
             "context_window": self.context_window,
         }

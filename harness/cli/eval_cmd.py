@@ -65,6 +65,15 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     help="I/N: generate only the items whose id hashes to shard I of N (into OUT/shards/); "
     "a later run without --shard merges the shards.",
 )
+@click.option(
+    "--tensor-parallel-size", type=int, default=None, help="vllm backend: GPUs per model replica (default 1)."
+)
+@click.option(
+    "--data-parallel-size",
+    type=int,
+    default=None,
+    help="vllm backend: model replicas sharing every batch (default 1); uses TP x DP GPUs.",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Run directory.")
 @judge_options
 def eval_command(task_name: str, shard: str | None, **options: object) -> None:

@@ -109,11 +109,9 @@ class TrainAndEvalConfig(BaseModel):
         """Pin the optimiser steps so that every method provably trains the same number of them."""
         if len(set(self.methods)) != len(self.methods):
             raise ValueError(f"methods repeat: {self.methods}")
+        # The global batch (effective_batch_size when set) fixes the steps whatever the process count.
         steps = self.sft.max_steps or budget_steps(
-            self.examples_per_iteration,
-            self.sft.epochs,
-            self.sft.per_device_batch_size,
-            self.sft.gradient_accumulation_steps,
+            self.examples_per_iteration, self.sft.epochs, self.sft.global_batch_size, 1
         )
         self.sft = self.sft.model_copy(update={"max_steps": steps, "seed": self.seed})
         return self

@@ -7,7 +7,9 @@ falls back to gloo (`accelerate launch --cpu` would start one process, and MULTI
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -120,12 +122,19 @@ def test_launch_usage_errors(monkeypatch: pytest.MonkeyPatch, extra: list[str], 
     assert message in " ".join(stderr.split())
 
 
-SMOKE = ["train", "--preset", "smoke", "--set", "iterations=1", "--set", "batch_size=2"]
+SMOKE = ["train", "--preset", "smoke", "--set", "iterations=1", "--set", "batch_size=2",
+         # The same global batch of 2 whichever the process count: 1 x 2 accumulation steps in one
+         # process, 1 per device x 2 processes under the launch.
+         "--set", "sft.effective_batch_size=2"]  # fmt: skip
+# Evaluation only in the launched run: cheap, and it shows that rank 1 neither evaluates nor writes.
+EVALUATE = ["--set", "evaluate=true", "--set", "eval_limit=1", "--set", "eval_max_new_tokens=8"]
+SPY = Path(__file__).with_name("write_spy")
 GENERATED = (
     "iter_1/instructions.jsonl", "iter_1/self_instruct_rounds.jsonl", "iter_1/initial.jsonl",
     "iter_1/subsample_initial.json", "iter_1/extended.jsonl", "iter_1/subsample_extended.json",
     "iter_1/generator_train.jsonl", "iter_1/extender_train.jsonl", "final/final_train.jsonl",
 )  # fmt: skip
+ADAPTERS = ("iter_1/generator_adapter", "iter_1/extender_adapter", "final/final_adapter")
 CPU_TWO_PROCESSES = """\
 compute_environment: LOCAL_MACHINE
 distributed_type: MULTI_GPU
@@ -141,35 +150,69 @@ same_network: true
 """
 
 
+def _spied_writes(log_dir: Path, rank: int) -> list[str]:
+    """The paths rank ``rank`` created, changed or removed (see ``write_spy/sitecustomize.py``)."""
+    path = log_dir / f"rank{rank}.jsonl"
+    assert path.is_file(), f"the write spy did not run in rank {rank}"
+    return sorted({json.loads(line)["path"] for line in path.read_text().splitlines()})
+
+
 def test_real_two_process_launch_matches_a_single_process_run(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """The whole smoke pipeline under `accelerate launch` with 2 processes (~30 s on 2 cores).
+    """The whole smoke pipeline under `accelerate launch` with 2 processes (~40 s on 2 cores).
 
     Rank 0 alone generates: every generated artefact is byte-identical to a one-process run's
     (a second writer would have duplicated records, which the stores refuse), rank 1 waited for
-    rank 0's stages and trained with it, and each role got its adapter.
+    rank 0's stages and trained with it, and each role got its adapter. A write spy (audit hooks
+    in each worker) shows that rank 1 changed nothing in the run directory: no config, manifest,
+    stats, summary or evaluation file. Both runs train on the same global batch.
     """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    single, launched, spy_log = tmp_path / "single", tmp_path / "launched", tmp_path / "spy"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+           "PYTHONPATH": os.pathsep.join([str(SPY), *filter(None, [os.environ.get("PYTHONPATH")])]),
+           "SLBENCH_SPY_WATCH": str(launched), "SLBENCH_SPY_LOG": str(spy_log)}  # fmt: skip
     config = tmp_path / "cpu2.yaml"
     config.write_text(CPU_TWO_PROCESSES)
-    single, launched = tmp_path / "single", tmp_path / "launched"
     common = [sys.executable, *INNER, *SMOKE, "--set", f"model={tiny_model_dir}"]
     one = subprocess.run(
         [*common, "--out", str(single)], env=env, capture_output=True, text=True, check=False
     )
     assert one.returncode == 0, one.stderr[-3000:]
     two = subprocess.run(
-        [*common, "--out", str(launched), "--launcher", "accelerate", "--num-processes", "2",
+        [*common, *EVALUATE, "--out", str(launched), "--launcher", "accelerate", "--num-processes", "2",
          "--accelerate-config", str(config)],
         env=env, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
     assert two.returncode == 0, two.stderr[-3000:]
     assert "slbench train: launching" in two.stderr and "accelerate.commands.launch" in two.stderr
-    # Rank 1 existed, skipped generation by waiting for rank 0, and reached the end of training.
-    assert "rank 1: waiting for rank 0 to finish stage 'initial'" in two.stderr
+    # Rank 1 existed, skipped generation by waiting for rank 0, and reached the end of training. Which
+    # generation stage it first waits for depends on timing: it reads stages.json while it polls,
+    # so a stage rank 0 finished meanwhile needs no wait (seen: 'initial' missing under load).
+    assert re.search(
+        r"rank 1: waiting for rank 0 to finish stage '(instructions|initial|extended)'", two.stderr
+    )
     assert "rank 1: waiting for rank 0 to finish stage 'train_final'" in two.stderr
+    assert "rank 1: rank 0 evaluates and writes summary.json" in two.stderr
+    root, one_root = launched / "self-lengthen", single / "self-lengthen"
     for name in GENERATED:
-        a, b = single / "self-lengthen" / name, launched / "self-lengthen" / name
-        assert a.read_bytes() == b.read_bytes(), name
-    for adapter in ("iter_1/generator_adapter", "iter_1/extender_adapter", "final/final_adapter"):
-        assert (launched / "self-lengthen" / adapter / "adapter_model.safetensors").is_file()
+        assert (one_root / name).read_bytes() == (root / name).read_bytes(), name
+    for adapter in ADAPTERS:
+        assert (root / adapter / "adapter_model.safetensors").is_file()
     assert not list(launched.rglob("*.partial"))
+    # Only rank 0 wrote: the spy saw it write the files rank 1 must leave alone, and rank 1 write nothing.
+    rank0 = _spied_writes(spy_log, 0)
+    for name in ("config.json", "manifest.json", "iter_1/stats.json", "summary.json",
+                 "eval/base/samples.jsonl", "final/final_adapter.partial/sft_result.json"):  # fmt: skip
+        assert str((root / name).resolve()) in rank0, name
+    assert _spied_writes(spy_log, 1) == []
+    summary = json.loads((root / "summary.json").read_text())
+    assert set(summary["evaluation"]["models"]) == {"base", "iter_1", "final"}
+    # The same global batch (2) from two different factorisations, and so the same number of steps.
+    for adapter in ADAPTERS:
+        alone = json.loads((one_root / adapter / "sft_result.json").read_text())
+        both = json.loads((root / adapter / "sft_result.json").read_text())
+        assert alone["batch"] == {"processes": 1, "per_device_batch_size": 1,
+                                  "gradient_accumulation_steps": 2, "effective_batch_size": 2}, adapter  # fmt: skip
+        assert both["batch"] == {"processes": 2, "per_device_batch_size": 1,
+                                 "gradient_accumulation_steps": 1, "effective_batch_size": 2}, adapter  # fmt: skip
+        assert both["settings"]["gradient_accumulation_steps"] == 1
+        assert alone["steps"] == both["steps"] == 2

@@ -87,3 +87,11 @@ def test_baselines_are_registered_for_slbench_train() -> None:
         config = method.resolve("smoke", None, ["iterations=1"])
         assert isinstance(config, cls)
         assert config.iterations == 1 and config.sft == smoke.sft  # the same budget as in train-and-eval
+
+
+def test_budget_counts_the_global_batch_when_it_is_fixed() -> None:
+    """8 examples x 2 epochs at an effective batch of 4 are 4 steps, on any number of processes."""
+    config = build_config("small", {"sft": {"effective_batch_size": 4}})
+    assert config.sft.max_steps == 4
+    config = build_config("small", {"sft": {"per_device_batch_size": 3}})
+    assert config.sft.max_steps == 6  # ceil(8 / 3) = 3 steps an epoch, 2 epochs

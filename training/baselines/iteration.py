@@ -6,6 +6,9 @@ the data is cut to the fair budget (``budget.fill_to``), and SFT continues from 
 adapter. Stages are recorded in ``<iter_dir>/stages.json``; the data file is written atomically
 before its stage is marked, and ``train_sft`` is resumable on its own, so a killed iteration
 reruns only what is missing.
+
+Under ``accelerate launch`` only rank 0 generates and writes (the stages make the other ranks wait
+for its files); every rank trains.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from slbench.harness.backends.base import Backend
 from slbench.training.baselines.budget import EmptyDataError, fill_to
 from slbench.training.common.sft import SFTResult, SFTSettings, train_sft
 from slbench.training.common.stages import StageLog, write_jsonl_atomic
+from slbench.training.launcher import is_main_process
 
 log = logging.getLogger(__name__)
 TRAIN_FILE = "train.jsonl"
@@ -122,8 +126,9 @@ def run_iterations(config: BaselineConfig, run_dir: Path, generate: Generate) ->
     from slbench.harness.models import MODEL_ALIASES, resolve_model
 
     base = resolve_model(config.model) if config.model in MODEL_ALIASES else Path(config.model)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    runlog.write_json(run_dir / runlog.CONFIG_FILE, config.model_dump(mode="json"))
+    if is_main_process():  # the other ranks read rank 0's files and write nothing
+        run_dir.mkdir(parents=True, exist_ok=True)
+        runlog.write_json(run_dir / runlog.CONFIG_FILE, config.model_dump(mode="json"))
     results: list[SFTResult] = []
     adapter: Path | None = None
     for index in range(1, config.iterations + 1):

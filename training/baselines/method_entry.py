@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from slbench.harness import runlog
 from slbench.training.common.method import TrainingMethod
+from slbench.training.launcher import is_main_process
 
 BaselineName = Literal["backtranslation", "plan-and-write"]
 _LOOP_NAMES = {"backtranslation": "backtranslation", "plan-and-write": "plan-and-write-data"}
@@ -54,7 +55,8 @@ def make_method(name: BaselineName) -> TrainingMethod:
 
             results = run_plan_and_write(config, root)
         summary = {"method": name, "run_dir": str(root), "iterations": [r.to_dict() for r in results]}
-        runlog.write_json(root / "summary.json", summary)
+        if is_main_process():  # under accelerate launch every rank gets here; rank 0 alone writes
+            runlog.write_json(root / "summary.json", summary)
         return summary
 
     if name == "backtranslation":

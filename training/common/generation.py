@@ -55,7 +55,7 @@ class BackendPool:
             if weights is not None:
                 raise ValueError(
                     "the openai backend generates with the served base model only; trained weights "
-                    f"({weights}) need the hf or vllm backend"
+                    f"({weights}) need the hf, vllm or llamacpp backend"
                 )
             if not self.base_url:
                 raise ValueError("the openai backend needs base_url")
@@ -68,6 +68,9 @@ class BackendPool:
             model_dir = weights  # full fine-tuning wrote a whole model
         if self.backend == "vllm":
             return create_backend("vllm", model=model_dir, adapter=adapter)
+        if self.backend == "llamacpp":
+            # Trained weights are merged and exported to an f16 GGUF once (cached by their files).
+            return create_backend("llamacpp", model=model_dir, adapter=adapter, batch_size=self.batch_size)
         return create_backend(
             "hf",
             model=model_dir,

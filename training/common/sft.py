@@ -21,6 +21,11 @@
   trainable, so its rank and targets win over the settings), or with ``lora=False`` a full model
   directory written by an earlier ``train_sft``. Each Self-Lengthen macro-iteration continues
   from the previous one this way.
+- Effective batch: ``per_device_batch_size`` x processes x ``gradient_accumulation_steps``. With
+  ``effective_batch_size`` set, the factor named by ``derive`` is recomputed from ``WORLD_SIZE`` at
+  run time (``resolve_settings``), so the same config trains on the same global batch whether it
+  runs in one process or under ``accelerate launch`` with N; the resolved values are recorded in
+  ``sft_result.json`` (``batch`` and ``settings``).
 - Resumable: the weights are trained in ``<out_dir>.partial`` and renamed to ``out_dir`` after
   ``sft_result.json`` (the completion marker) is written, so ``out_dir`` exists only when
   complete, and a second call returns the stored result without training.
@@ -36,10 +41,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from slbench.harness import runlog
-from slbench.training.launcher import barrier, is_main_process
+from slbench.training.launcher import BatchPlan, barrier, is_main_process, resolve_batch, world_size
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,20 @@ class SFTSettings(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0, description="Share of the steps spent warming up.")
     per_device_batch_size: int = Field(1, ge=1, description="Examples per forward pass (the paper: 1).")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Forward passes per optimiser step.")
+    effective_batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="Examples per optimiser step over all processes (per-device batch x processes x "
+        "accumulation), kept constant when the process count changes: the factor named by `derive` is "
+        "recomputed from WORLD_SIZE at run time. None: both factors are used as given, so N processes "
+        "train on an N times larger batch.",
+    )
+    derive: Literal["gradient_accumulation_steps", "per_device_batch_size"] = Field(
+        "gradient_accumulation_steps",
+        description="With effective_batch_size: the factor recomputed from it (the other is kept as set). "
+        "gradient_accumulation_steps keeps the memory per device; per_device_batch_size keeps "
+        "the forward passes per step.",
+    )
     max_steps: int | None = Field(None, ge=1, description="Cap on optimiser steps (None: run all epochs).")
     seed: int = Field(0, description="Seed for LoRA initialisation and data order.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
@@ -90,6 +109,42 @@ class SFTSettings(BaseModel):
     )
     logging_steps: int = Field(1, ge=1, description="Record the training loss every N optimiser steps.")
 
+    @model_validator(mode="after")
+    def _check_effective_batch(self) -> SFTSettings:
+        """Refuse at config time what no process count can fix (the one-process resolution)."""
+        if self.effective_batch_size is not None:
+            self.batch_plan(1)
+        return self
+
+    def batch_plan(self, processes: int) -> BatchPlan:
+        """Per-device batch and accumulation for ``processes`` (``LaunchConfigError`` if indivisible)."""
+        if self.effective_batch_size is None:
+            return BatchPlan(self.per_device_batch_size, self.gradient_accumulation_steps, processes)
+        return resolve_batch(
+            self.effective_batch_size,
+            processes,
+            per_device_batch_size=self.per_device_batch_size,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+            derive=self.derive,
+        )
+
+    @property
+    def global_batch_size(self) -> int:
+        """Examples per optimiser step as configured: the effective batch, else one process's batch."""
+        return self.effective_batch_size or self.per_device_batch_size * self.gradient_accumulation_steps
+
+
+def resolve_settings(settings: SFTSettings, processes: int | None = None) -> tuple[SFTSettings, BatchPlan]:
+    """``settings`` with the batch factors resolved for ``processes`` (default: ``WORLD_SIZE``)."""
+    plan = settings.batch_plan(world_size() if processes is None else processes)
+    resolved = settings.model_copy(
+        update={
+            "per_device_batch_size": plan.per_device_batch_size,
+            "gradient_accumulation_steps": plan.gradient_accumulation_steps,
+        }
+    )
+    return resolved, plan
+
 
 @dataclass
 class SFTResult:
@@ -109,6 +164,8 @@ class SFTResult:
     wall_s: float = 0.0
     device: str = "cpu"
     settings: dict[str, Any] = field(default_factory=dict)
+    #: processes, per_device_batch_size, gradient_accumulation_steps, effective_batch_size as trained
+    batch: dict[str, int] = field(default_factory=dict)
 
     @property
     def weights_dir(self) -> Path:
@@ -164,6 +221,12 @@ def train_sft(
         log.info("SFT in %s is complete; reusing it", out_dir)
         return done
     validate_examples(examples)
+    settings, plan = resolve_settings(settings)
+    log.info(
+        "SFT batch: %d per device x %d processes x %d accumulation steps = %d examples per step",
+        plan.per_device_batch_size, plan.processes, plan.gradient_accumulation_steps,
+        plan.effective_batch_size,
+    )  # fmt: skip
     # Imported here: `slbench report` and the CLI's --help never pay for torch/TRL.
     from slbench.training.common.sft_backend import run_trainer
 
@@ -177,6 +240,12 @@ def train_sft(
     started = time.perf_counter()
     result = run_trainer(base_model, examples, partial, settings, init_adapter)
     result.wall_s = round(time.perf_counter() - started, 2)
+    result.batch = {
+        "processes": plan.processes,
+        "per_device_batch_size": plan.per_device_batch_size,
+        "gradient_accumulation_steps": plan.gradient_accumulation_steps,
+        "effective_batch_size": plan.effective_batch_size,
+    }
     final = str(out_dir)
     result.adapter_dir, result.model_dir = (final, None) if settings.lora else (None, final)
     if not main:

@@ -56,7 +56,13 @@ class SelfLengthenConfig(BaseModel):
     model: str = Field(
         "embedded", description="Base model: 'embedded', 'tiny' or a local HF model directory."
     )
-    backend: Literal["hf", "vllm", "openai"] = Field("hf", description="Generation backend for the loop.")
+    backend: Literal["hf", "vllm", "openai", "llamacpp"] = Field(
+        "hf",
+        description=(
+            "Generation backend for the loop. llamacpp: CPU runs that generate few sequences at a time "
+            "(trained weights are exported to an f16 GGUF once); hf batches many sequences better."
+        ),
+    )
     base_url: str | None = Field(
         None, description="openai backend: the server's base URL (serves the adapters)."
     )

@@ -12,6 +12,11 @@ Layout (``RUN_DIR/self-lengthen/``)::
 Each macro-iteration's Generator and Extender continue from the previous iteration's weights
 (arXiv 2410.23933 §3.2); the length-controlled final model is trained from the base model on all
 accepted responses (the public code's README: "incorporate length demands ... then SFT").
+
+Under ``accelerate launch`` every rank runs this loop (the stages make the other ranks wait for
+rank 0's artefacts and train with it), but only rank 0 writes ``config.json``, ``manifest.json``,
+``stats.json`` and ``summary.json``, and only rank 0 evaluates: evaluation is generation, which
+rank 0 does alone, and nothing on the other ranks needs its result.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from slbench.training.common.generation import BackendPool
 from slbench.training.common.instructions import Instruction, load_instructions, load_seed_instructions
 from slbench.training.common.sft import train_sft
 from slbench.training.common.stages import StageLog, write_jsonl_atomic
+from slbench.training.launcher import is_main_process, process_rank
 from slbench.training.self_lengthen import data
 from slbench.training.self_lengthen.config import SelfLengthenConfig
 from slbench.training.self_lengthen.iteration import (
@@ -54,7 +60,13 @@ _RESUMABLE_FIELDS = {
 
 
 def prepare_root(root: Path, cfg: SelfLengthenConfig) -> None:
-    """Write the resolved config, or refuse a run dir made with a different one."""
+    """Write the resolved config, or refuse a run dir made with a different one (rank 0 only).
+
+    The other ranks neither check nor write: they may start before rank 0 wrote the file, and a
+    conflict that rank 0 refuses ends the whole launch anyway (torchrun stops every process).
+    """
+    if not is_main_process():
+        return
     path = root / "config.json"
     current = cfg.model_dump(mode="json")
     if path.is_file():
@@ -123,7 +135,8 @@ def run_iteration(it: Iteration) -> dict[str, Any]:
             it.extender_adapter = ext.weights_dir
     stats = iteration_stats(it, initial, extended)
     stats["generator_weights"] = None if it.generator_adapter is None else str(it.generator_adapter)
-    runlog.write_json(it.dir / "stats.json", stats)
+    if is_main_process():
+        runlog.write_json(it.dir / "stats.json", stats)
     return stats
 
 
@@ -191,6 +204,10 @@ def run_self_lengthen(cfg: SelfLengthenConfig, run_dir: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {"method": METHOD_DIR, "run_dir": str(root), "iterations": iterations}
     if cfg.final.enabled:
         summary["final"] = run_final(cfg, root, base_model)
+    if not is_main_process():
+        if cfg.evaluate:
+            log.info("rank %d: rank 0 evaluates and writes summary.json", process_rank())
+        return summary
     if cfg.evaluate:
         from slbench.training.self_lengthen.evaluate import evaluate_run
 
