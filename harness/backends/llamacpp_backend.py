@@ -61,7 +61,10 @@ def resolve_gguf(
 ) -> tuple[Path, bool]:
     """The GGUF to run and whether it was exported from safetensors (else it was found as is).
 
-    An explicit ``gguf`` wins; an adapter is merged and exported (cached); otherwise the model's
+    An explicit ``gguf`` wins; an adapter is merged and exported (cached). The embedded base is
+    exported too (not run from its Q4_1 file), so that a base model and the models trained from it
+    run at the same precision and a length difference between them is not a quantisation
+    difference; pass ``gguf=embedded_gguf_path()`` for the 4-bit file. Any other model runs its
     own GGUF (``default_gguf``), and failing that an export of the model directory itself.
     """
     if gguf is not None:
@@ -70,6 +73,10 @@ def resolve_gguf(
         return gguf, False
     if adapter is not None:
         return cached_gguf(model_dir, adapter, gguf_type), True
+    from slbench.harness.models.embedded import EMBEDDED_NAME
+
+    if model_dir.name.startswith(EMBEDDED_NAME):
+        return cached_gguf(model_dir, None, gguf_type), True
     try:
         return default_gguf(model_dir), False
     except FileNotFoundError:

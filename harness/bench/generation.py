@@ -179,8 +179,11 @@ def llamacpp_case(model_dir: Path, shape: ModelShape, threads: int | None = None
     ``threads`` should match torch's (``--threads``) so that both backends get the same cores.
     """
     from slbench.harness.backends.llamacpp_backend import LlamaCppBackend
+    from slbench.harness.models.embedded import EMBEDDED_NAME, embedded_gguf_path
 
-    backend = LlamaCppBackend(model_dir, n_threads=threads)
+    # The embedded model's own 4-bit file (the backend's default for it is an f16 export).
+    gguf = embedded_gguf_path() if model_dir.name.startswith(EMBEDDED_NAME) else None
+    backend = LlamaCppBackend(model_dir, gguf=gguf, n_threads=threads)
     # Q4_1 blocks are dequantised to float32 dot products on CPU: the fp32 matmul rate applies.
     return GenerationCase(
         backend,

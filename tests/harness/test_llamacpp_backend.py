@@ -38,10 +38,11 @@ def test_same_prompt_ids_and_greedy_start_as_hf(backends: tuple) -> None:
     assert [llama.prompt_tokens(r) for r in requests] == [hf.prompt_tokens(r) for r in requests]
     params = GenerationParams(max_new_tokens=24)
     ours, theirs = llama.generate(requests, params), hf.generate(requests, params)
-    # Same weights (the hf model is the dequantised GGUF), same prompt ids: greedy text agrees
-    # at least over its first words (llama.cpp's 8-bit activations may diverge later).
+    # The llamacpp backend runs an f16 export of the same weights, with the same prompt ids: greedy
+    # text agrees (measured: identical over 32 tokens; the 4-bit file diverged after one token).
+    assert llama.describe()["gguf_exported"] is True
     for a, b in zip(ours, theirs, strict=True):
-        assert a.text[:20] == b.text[:20]
+        assert a.text == b.text
         assert a.finish_reason in ("stop", "length") and 0 < a.n_tokens <= 24
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from slbench.harness.types import LengthConstraint
@@ -47,3 +49,21 @@ def test_plan_target_is_the_middle_of_the_longen_band(
     constraint: LengthConstraint | None, expected: int
 ) -> None:
     assert plan_target(constraint, default=500) == expected
+
+
+def test_baselines_generate_through_llamacpp_when_asked(tiny_model_dir: Path) -> None:
+    """``backend: llamacpp`` routes the method's data generation to a GGUF export of its weights.
+
+    The tiny model has its own tokenizer, so the export refuses it by name: proof that the
+    llamacpp path (and not hf) was taken, without running a model.
+    """
+    pytest.importorskip("llama_cpp")
+    from slbench.training.backtranslation.runner import BacktranslationConfig
+    from slbench.training.baselines.iteration import Iteration, open_backend
+
+    config = BacktranslationConfig.model_validate({"model": str(tiny_model_dir), "backend": "llamacpp"})
+    iteration = Iteration(1, tiny_model_dir, tiny_model_dir, None)
+    with pytest.raises(ValueError, match="does not match the token list of the template"):
+        open_backend(config, iteration)
+    with pytest.raises(ValueError, match="backend"):
+        BacktranslationConfig.model_validate({"backend": "vllm"})

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +52,11 @@ class BaselineConfig(BaseModel):
         default_factory=lambda: SFTSettings.model_validate({}),
         description="The SFT recipe (the same for every method).",
     )
+    backend: Literal["hf", "llamacpp"] = Field(
+        default="hf",
+        description="Generation backend for the method's data: hf (batched) or llamacpp (CPU, the "
+        "weights merged and exported to an f16 GGUF; fastest when few prompts run at a time).",
+    )
     batch_size: int = Field(default=8, ge=1, description="hf backend: sequences generated together.")
     device: str = Field(default="auto", description="hf backend device: auto, cpu, cuda.")
     dtype: str = Field(default="auto", description="hf backend dtype: auto, float32, bfloat16.")
@@ -78,6 +83,8 @@ def open_backend(config: BaselineConfig, iteration: Iteration) -> Backend:
     model, adapter = iteration.base_model, iteration.init_adapter
     if adapter is not None and not config.sft.lora:  # full fine-tuning: the previous weights are a model
         model, adapter = adapter, None
+    if config.backend == "llamacpp":
+        return create_backend("llamacpp", model=model, adapter=adapter)
     return create_backend(
         "hf", model=model, adapter=adapter,
         batch_size=config.batch_size, device=config.device, dtype=config.dtype,

@@ -36,7 +36,7 @@ def eval_config(cfg: SelfLengthenConfig, out: Path, weights: Path | None) -> Eva
         out=out,
         model=str(weights) if (weights is not None and not lora) else cfg.model,
         adapter=str(weights) if (weights is not None and lora) else None,
-        backend="vllm" if cfg.backend == "vllm" else "hf",
+        backend=cfg.backend if cfg.backend in ("vllm", "llamacpp") else "hf",
         task=cfg.eval_task,
         split=cfg.eval_split,
         limit=cfg.eval_limit,
