@@ -45,7 +45,7 @@ def test_preset_yaml_and_overrides_in_order(tmp_path: Path) -> None:
     assert isinstance(cfg, SelfLengthenConfig)
     assert (cfg.iterations, cfg.micro_iterations, cfg.sft.epochs) == (5, 4, 1.0)
     assert cfg.languages == ["en", "zh"] and cfg.check_mode == "repair"
-    assert cfg.model == "embedded" and cfg.sft.learning_rate == 1e-4  # untouched preset/default values
+    assert cfg.model == "embedded" and cfg.sft.learning_rate == 5e-4  # the preset's, beside the YAML
 
 
 def test_unknown_keys_and_bad_yaml_are_refused(tmp_path: Path) -> None:
