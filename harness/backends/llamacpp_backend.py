@@ -15,7 +15,8 @@ own defaults (top_k 40, top_p 0.95, min_p 0.05, temperature 0.8) never apply.
 
 Trained weights run too: a LoRA ``adapter``, or a full model directory without a ``*.gguf``, is
 merged and exported once to an f16 GGUF in the cache (``slbench.harness.models.gguf_export``,
-tokenizer metadata from the embedded GGUF); the embedded base keeps its own Q4_1 file.
+tokenizer metadata from the embedded GGUF). The embedded base is exported the same way rather
+than run from its Q4_1 file, so that base and trained models run at one precision.
 """
 
 from __future__ import annotations
@@ -42,11 +43,7 @@ log = logging.getLogger(__name__)
 
 
 def default_gguf(model_dir: Path) -> Path:
-    """The GGUF for ``model_dir``: the embedded model's file, or the single ``*.gguf`` inside the dir."""
-    from slbench.harness.models.embedded import EMBEDDED_NAME, embedded_gguf_path
-
-    if model_dir.name.startswith(EMBEDDED_NAME):
-        return embedded_gguf_path()
+    """The single ``*.gguf`` inside ``model_dir`` (a model that ships its own GGUF)."""
     found = sorted(model_dir.glob("*.gguf"))
     if len(found) != 1:
         raise FileNotFoundError(
@@ -71,18 +68,15 @@ def resolve_gguf(
         if adapter is not None:
             raise ValueError("pass gguf= or adapter=, not both: a GGUF file already holds its weights")
         return gguf, False
-    if adapter is not None:
-        return cached_gguf(model_dir, adapter, gguf_type), True
     from slbench.harness.models.embedded import EMBEDDED_NAME
 
-    if model_dir.name.startswith(EMBEDDED_NAME):
-        return cached_gguf(model_dir, None, gguf_type), True
-    try:
-        return default_gguf(model_dir), False
-    except FileNotFoundError:
-        if not (model_dir / "config.json").is_file():
-            raise
-    return cached_gguf(model_dir, None, gguf_type), True
+    if adapter is None and not model_dir.name.startswith(EMBEDDED_NAME):
+        try:
+            return default_gguf(model_dir), False
+        except FileNotFoundError:
+            if not (model_dir / "config.json").is_file():
+                raise
+    return cached_gguf(model_dir, adapter, gguf_type), True
 
 
 class LlamaCppBackend(Backend):
