@@ -171,6 +171,13 @@ class SelfLengthenConfig(BaseModel):
         description="'sampling': the loop's decoding with a fixed seed (how the models are used); 'greedy': "
         "temperature 0 and no repetition penalty (the 135M base model then loops to the token cap).",
     )
+    eval_samples: int = Field(
+        1,
+        ge=1,
+        description="Sampled answers per evaluation item (seeds seed, seed+1, ...; greedy decoding uses 1). "
+        "Each model's lengths are averaged per item before the CIs and the paired difference, so the "
+        "sampling noise of single answers does not hide a change of the model.",
+    )
 
     def extender_settings(self) -> SFTSettings:
         return self.extender_sft or self.sft

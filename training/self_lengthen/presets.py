@@ -78,6 +78,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         # spanning zero); 5e-4 is the small preset's choice, the paper preset keeps 1e-4.
         "sft": {"learning_rate": 5e-4},
         "eval_limit": 12,
+        # Single sampled answers vary by +-100 words on one item, which hid any change of the mean
+        # (paired CIs +-90 words over 12 items, docs/benchmarks.md); 3 answers per item cut that noise.
+        "eval_samples": 3,
         # Room above the ~700-word training targets, so a longer Generator is not cut at the cap.
         "eval_max_new_tokens": 1024,
     },

@@ -39,7 +39,8 @@ def iteration_lines(stats: dict[str, Any]) -> list[str]:
 def evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
     lines = [
         f"mean output words on {evaluation['task']}/{evaluation['split']} (limit {evaluation['limit']}, "
-        f"{evaluation.get('decoding', 'greedy')} decoding), 95% CI:"
+        f"{evaluation.get('decoding', 'greedy')} decoding, "
+        f"{evaluation.get('samples_per_item', 1)} answer(s) per item averaged), 95% CI over items:"
     ]
     for label, entry in evaluation["models"].items():
         ci = entry.get("words_ci") or [None, None]

@@ -55,7 +55,8 @@ class ConfigConflictError(ValueError):
 
 # Fields that do not change what the loop generates or trains: a resumed run may change them.
 _RESUMABLE_FIELDS = {
-    "evaluate", "eval_task", "eval_split", "eval_limit", "eval_max_new_tokens", "eval_decoding", "batch_size",
+    "evaluate", "eval_task", "eval_split", "eval_limit", "eval_max_new_tokens", "eval_decoding", "eval_samples",
+    "batch_size",
 }  # fmt: skip
 
 
