@@ -38,7 +38,9 @@ class BenchConfig(BaseModel):
         ("auto",),
         description="hf decoders to measure: auto (graphs on CUDA, rows on CPU), rows, graphs, generate.",
     )
-    llamacpp: bool | None = Field(None, description="Also measure the llamacpp backend at batch 1 (CPU).")
+    llamacpp: bool | None = Field(
+        None, description="Also measure the llamacpp backend at the hf rows' batches (CPU)."
+    )
     training: bool | None = Field(None, description="Measure SFT tokens/s (full set only by default).")
     train_seq_lens: tuple[int, ...] = Field((1024, 4096), description="Training sequence lengths.")
     train_steps: int = Field(

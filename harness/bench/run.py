@@ -44,7 +44,7 @@ def model_directory(config: BenchConfig) -> Iterator[Path]:
 
 
 def _generation(config: BenchConfig, model_dir: Path, result: dict[str, Any]) -> Any:
-    """hf rows (each decoder), then llama.cpp at batch 1; returns the model shape for later sections."""
+    """hf rows (each decoder), then llama.cpp at the same batches; returns the model shape for later sections."""
     import torch
 
     from slbench.harness.bench.generation import bench_case, hf_case, llamacpp_case
@@ -80,8 +80,14 @@ def _generation(config: BenchConfig, model_dir: Path, result: dict[str, Any]) ->
         except (FileNotFoundError, ImportError) as exc:
             result["notes"].append(f"llamacpp skipped: {exc}")
         else:
+            # llama.cpp decodes a batch's sequences in one llama_decode call: the same batches as hf.
             rows = bench_case(
-                lc_case, shape, result["_machine"], (1,), config.resolved_new_tokens(), config.prompt_tokens
+                lc_case,
+                shape,
+                result["_machine"],
+                config.resolved_batches(),
+                config.resolved_new_tokens(),
+                config.prompt_tokens,
             )
             result["generation"] += [row.to_dict() for row in rows]
             lc_case.backend.close()

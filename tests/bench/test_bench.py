@@ -171,6 +171,81 @@ def test_bench_quick_writes_the_figures(tiny_model_dir: Path, tmp_path: Path) ->
     assert format_report(result).splitlines()[0] in proc.stdout
 
 
+def _llama_with_gguf(out_dir: Path) -> Path:
+    """A random 2-layer Llama with the embedded tokenizer and its own f32 GGUF (what llama.cpp runs)."""
+    import shutil
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from slbench.harness.models.embedded import embedded_model_dir
+    from slbench.harness.models.gguf_export import export_gguf
+
+    out_dir.mkdir(parents=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if (embedded_model_dir() / name).is_file():
+            shutil.copy(embedded_model_dir() / name, out_dir / name)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out_dir)
+    export_gguf(out_dir, out_dir / "model-f32.gguf", out_type="f32")
+    return out_dir
+
+
+def test_bench_quick_measures_llamacpp_at_every_batch(tmp_path: Path) -> None:
+    """llama.cpp decodes a batch in one llama_decode: its rows come at the hf rows' batches."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gguf")
+    model = _llama_with_gguf(tmp_path / "llama")
+    out = tmp_path / "bench.json"
+    command = [
+        sys.executable,
+        "-m",
+        "slbench.harness.cli",
+        "bench",
+        "--quick",
+        "--model",
+        str(model),
+        "--batches",
+        "1,3",
+        "--new-tokens",
+        "5",
+        "--prompt-tokens",
+        "40",
+        "--decoder",
+        "rows",
+        "--llamacpp",
+        "--threads",
+        "1",
+        "--scoring-items",
+        "300",
+        "--json",
+        str(out),
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())["generation"]
+    assert [(r["backend"], r["batch"], r["new_tokens"], r["generated"]) for r in rows] == [
+        ("hf", 1, 5, 5),
+        ("hf", 3, 5, 15),
+        ("llamacpp", 1, 5, 5),
+        ("llamacpp", 3, 5, 15),
+    ]
+    assert {r["dtype"] for r in rows if r["backend"] == "llamacpp"} == {"gguf F32"}
+
+
 def test_gguf_weight_type_reads_the_embedded_file() -> None:
     """The llama.cpp row names the weights it really reads: the embedded file is Q4_1, not fp32."""
     from slbench.harness.bench.generation import gguf_weight_type

@@ -54,10 +54,10 @@ class BaselineConfig(BaseModel):
     )
     backend: Literal["hf", "llamacpp"] = Field(
         default="hf",
-        description="Generation backend for the method's data: hf (batched) or llamacpp (CPU, the "
-        "weights merged and exported to an f16 GGUF; fastest when few prompts run at a time).",
+        description="Generation backend for the method's data: hf or llamacpp (CPU: the weights merged "
+        "and exported to an f16 GGUF; 1.7x hf's tokens/s at batch 8 on one thread, docs/benchmarks.md).",
     )
-    batch_size: int = Field(default=8, ge=1, description="hf backend: sequences generated together.")
+    batch_size: int = Field(default=8, ge=1, description="hf/llamacpp: sequences generated together.")
     device: str = Field(default="auto", description="hf backend device: auto, cpu, cuda.")
     dtype: str = Field(default="auto", description="hf backend dtype: auto, float32, bfloat16.")
 
@@ -84,7 +84,7 @@ def open_backend(config: BaselineConfig, iteration: Iteration) -> Backend:
     if adapter is not None and not config.sft.lora:  # full fine-tuning: the previous weights are a model
         model, adapter = adapter, None
     if config.backend == "llamacpp":
-        return create_backend("llamacpp", model=model, adapter=adapter)
+        return create_backend("llamacpp", model=model, adapter=adapter, batch_size=config.batch_size)
     return create_backend(
         "hf", model=model, adapter=adapter,
         batch_size=config.batch_size, device=config.device, dtype=config.dtype,
