@@ -52,7 +52,9 @@ def build_backend(config: EvalConfig) -> Backend:
             data_parallel_size=config.data_parallel_size or 1,
         )  # fmt: skip
     if config.backend == "llamacpp":
-        return create_backend("llamacpp", model=model_dir, adapter=config.adapter, batch_size=config.batch_size)
+        return create_backend(
+            "llamacpp", model=model_dir, adapter=config.adapter, batch_size=config.batch_size
+        )
     return create_backend(
         "hf", model=model_dir, adapter=config.adapter, batch_size=config.batch_size,
         device=config.device, dtype=config.dtype,
