@@ -1,4 +1,8 @@
-"""llama.cpp (Q4_1 file, q8_0 and f16 exports) vs the hf backend at one thread (docs/benchmarks.md)."""
+"""llama.cpp (Q4_1 file, q8_0 and f16 exports) vs the hf backend at one thread (docs/benchmarks.md).
+
+Batches 1, 8 and 32 for both backends (llama.cpp decodes a batch in one ``llama_decode`` per step),
+100-token prompts, 128 new tokens, EOS suppressed; two rounds, so the second runs warm.
+"""
 
 from __future__ import annotations
 
@@ -22,25 +26,27 @@ def main() -> None:
         "f16": cached_gguf(model_dir, None, "f16"),
         "q8_0": cached_gguf(model_dir, None, "q8_0"),
     }
+    batches = (1, 8, 32)
     for _round in range(2):
         for name, path in files.items():
             llama = LlamaCppBackend(model_dir, gguf=path, n_threads=1)
-            requests = fixed_length_requests(llama.prompt_tokens, 1, 100)
-            time_generation(llama, requests, 4)
-            wall, n = time_generation(llama, requests, 128)
-            print(f"llamacpp {name}: {n / wall:.1f} tok/s b1", flush=True)
+            requests = fixed_length_requests(llama.prompt_tokens, max(batches), 100)
+            time_generation(llama, requests[:1], 4)
+            for batch in batches:
+                llama.batch_size = batch
+                wall, n = time_generation(llama, requests[:batch], 128)
+                print(f"llamacpp {name} b{batch}: {n / wall:.1f} tok/s", flush=True)
             llama.close()
             gc.collect()
-        hf = HFBackend(model_dir, batch_size=8)
-        requests = fixed_length_requests(hf.prompt_tokens, 8, 100)
+        hf = HFBackend(model_dir, batch_size=max(batches))
+        requests = fixed_length_requests(hf.prompt_tokens, max(batches), 100)
         time_generation(hf, requests[:1], 4)
-        for batch in (1, 8):
+        for batch in batches:
             hf.batch_size = batch
             wall, n = time_generation(hf, requests[:batch], 128)
             print(f"hf fp32 b{batch}: {n / wall:.1f} tok/s", flush=True)
         del hf
         gc.collect()
-
 
 if __name__ == "__main__":
     main()
