@@ -48,5 +48,6 @@ def main() -> None:
         del hf
         gc.collect()
 
+
 if __name__ == "__main__":
     main()
