@@ -173,18 +173,18 @@ def hf_case(model_dir: Path, device: str, dtype: str, decoder: str) -> tuple[Gen
     return case, shape
 
 
-def llamacpp_case(model_dir: Path, shape: ModelShape, threads: int | None = None) -> GenerationCase:
-    """llama.cpp on the model's GGUF: it reads the quantised file's bytes per step, its KV in f16.
+def llamacpp_case(
+    model_dir: Path, shape: ModelShape, threads: int | None = None, gguf: Path | None = None
+) -> GenerationCase:
+    """llama.cpp on ``gguf`` (default: what the backend runs, the embedded model's f16 export).
 
-    ``threads`` should match torch's (``--threads``) so that both backends get the same cores.
+    It reads the GGUF's bytes per step and keeps its KV in f16. ``threads`` should match torch's
+    (``--threads``) so that both backends get the same cores.
     """
     from slbench.harness.backends.llamacpp_backend import LlamaCppBackend
-    from slbench.harness.models.embedded import EMBEDDED_NAME, embedded_gguf_path
 
-    # The embedded model's own 4-bit file (the backend's default for it is an f16 export).
-    gguf = embedded_gguf_path() if model_dir.name.startswith(EMBEDDED_NAME) else None
     backend = LlamaCppBackend(model_dir, gguf=gguf, n_threads=threads)
-    # Q4_1 blocks are dequantised to float32 dot products on CPU: the fp32 matmul rate applies.
+    # Quantised and f16 blocks are multiplied in float32 on CPU: the fp32 matmul rate applies.
     return GenerationCase(
         backend,
         "llamacpp",
@@ -195,6 +195,13 @@ def llamacpp_case(model_dir: Path, shape: ModelShape, threads: int | None = None
         2,
         weights_label=f"gguf {gguf_weight_type(backend.gguf)}",
     )
+
+
+def shipped_gguf(model_dir: Path) -> Path | None:
+    """The embedded model's own 4-bit file (fastest for one sequence; it stops scaling with batch)."""
+    from slbench.harness.models.embedded import EMBEDDED_NAME, embedded_gguf_path
+
+    return embedded_gguf_path() if model_dir.name.startswith(EMBEDDED_NAME) else None
 
 
 def gguf_weight_type(path: Path) -> str:

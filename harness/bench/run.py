@@ -47,7 +47,7 @@ def _generation(config: BenchConfig, model_dir: Path, result: dict[str, Any]) ->
     """hf rows (each decoder), then llama.cpp at the same batches; returns the model shape for later sections."""
     import torch
 
-    from slbench.harness.bench.generation import bench_case, hf_case, llamacpp_case
+    from slbench.harness.bench.generation import bench_case, hf_case, llamacpp_case, shipped_gguf
     from slbench.harness.bench.limits import measure_machine
 
     shape = None
@@ -75,17 +75,22 @@ def _generation(config: BenchConfig, model_dir: Path, result: dict[str, Any]) ->
         gc.collect()
     assert shape is not None
     if config.section("llamacpp") and result["machine"]["device"] == "cpu":
-        try:
-            lc_case = llamacpp_case(model_dir, shape, config.threads)
-        except (FileNotFoundError, ImportError) as exc:
-            result["notes"].append(f"llamacpp skipped: {exc}")
-        else:
-            # llama.cpp decodes a batch's sequences in one llama_decode call: the same batches as hf.
+        # The backend's own GGUF (for the embedded model, its f16 export) at the hf rows' batches:
+        # llama.cpp decodes a batch's sequences in one llama_decode call. The embedded model's
+        # shipped 4-bit file at batch 1 too: the fastest single stream.
+        shipped = shipped_gguf(model_dir)
+        cases = [(None, config.resolved_batches())] + ([(shipped, [1])] if shipped is not None else [])
+        for gguf, batches in cases:
+            try:
+                lc_case = llamacpp_case(model_dir, shape, config.threads, gguf)
+            except (FileNotFoundError, ImportError) as exc:
+                result["notes"].append(f"llamacpp skipped: {exc}")
+                continue
             rows = bench_case(
                 lc_case,
                 shape,
                 result["_machine"],
-                config.resolved_batches(),
+                batches,
                 config.resolved_new_tokens(),
                 config.prompt_tokens,
             )

@@ -252,3 +252,13 @@ def test_gguf_weight_type_reads_the_embedded_file() -> None:
     from slbench.harness.models.embedded import embedded_gguf_path
 
     assert gguf_weight_type(embedded_gguf_path()) == "Q4_1"
+
+
+def test_shipped_gguf_only_for_the_embedded_model(tmp_path: Path) -> None:
+    """The bench adds a batch-1 row on the shipped 4-bit file for the embedded model alone."""
+    from slbench.harness.bench.generation import shipped_gguf
+    from slbench.harness.models import resolve_model
+    from slbench.harness.models.embedded import embedded_gguf_path
+
+    assert shipped_gguf(resolve_model("embedded")) == embedded_gguf_path()
+    assert shipped_gguf(tmp_path / "llama") is None
