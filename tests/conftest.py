@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,47 @@ def longen_path() -> Path:
             f"the public LonGen file is not at {LONGEN_PATH} (CI places ../shared beside the checkout)"
         )
     return LONGEN_PATH
+
+
+def build_random_llama(out_dir: Path, *, tied: bool = True, seed: int = 0) -> Path:
+    """A random 2-layer Llama (GQA: 4 heads, 2 KV heads) with the embedded model's tokenizer.
+
+    The tokenizer makes the embedded GGUF's tokenizer metadata apply to its export. The large
+    initialisation (0.1) makes attention matter (a wrong q/k layout then moves the logits a lot)
+    and keeps greedy choices away from near-ties.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from slbench.harness.models.embedded import embedded_model_dir
+
+    source = embedded_model_dir()
+    out_dir.mkdir(parents=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if (source / name).is_file():
+            shutil.copy(source / name, out_dir / name)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+        rms_norm_eps=1e-5,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+        initializer_range=0.1,
+        tie_word_embeddings=tied,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def random_llama() -> Callable[..., Path]:
+    """``build_random_llama`` for the llama.cpp / GGUF tests (conftest functions are not importable)."""
+    return build_random_llama

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -171,43 +172,16 @@ def test_bench_quick_writes_the_figures(tiny_model_dir: Path, tmp_path: Path) ->
     assert format_report(result).splitlines()[0] in proc.stdout
 
 
-def _llama_with_gguf(out_dir: Path) -> Path:
-    """A random 2-layer Llama with the embedded tokenizer and its own f32 GGUF (what llama.cpp runs)."""
-    import shutil
-
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from slbench.harness.models.embedded import embedded_model_dir
-    from slbench.harness.models.gguf_export import export_gguf
-
-    out_dir.mkdir(parents=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (embedded_model_dir() / name).is_file():
-            shutil.copy(embedded_model_dir() / name, out_dir / name)
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out_dir)
-    export_gguf(out_dir, out_dir / "model-f32.gguf", out_type="f32")
-    return out_dir
-
-
-def test_bench_quick_measures_llamacpp_at_every_batch(tmp_path: Path) -> None:
+def test_bench_quick_measures_llamacpp_at_every_batch(
+    tmp_path: Path, random_llama: Callable[..., Path]
+) -> None:
     """llama.cpp decodes a batch in one llama_decode: its rows come at the hf rows' batches."""
     pytest.importorskip("llama_cpp")
     pytest.importorskip("gguf")
-    model = _llama_with_gguf(tmp_path / "llama")
+    from slbench.harness.models.gguf_export import export_gguf
+
+    model = random_llama(tmp_path / "llama")
+    export_gguf(model, model / "model-f32.gguf", out_type="f32")
     out = tmp_path / "bench.json"
     command = [
         sys.executable,

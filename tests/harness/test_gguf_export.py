@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,47 +35,14 @@ PROMPTS = (
 GGML_TYPE_F32 = 0  # llama.cpp's KV cache in f32, so an f32 export can be compared exactly
 
 
-def _build_llama(out_dir: Path, *, tied: bool, seed: int) -> Path:
-    """A random 2-layer Llama (GQA: 4 heads, 2 KV heads) with the embedded model's tokenizer."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from slbench.harness.models.embedded import embedded_model_dir
-
-    source = embedded_model_dir()
-    out_dir.mkdir(parents=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (source / name).is_file():
-            shutil.copy(source / name, out_dir / name)
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=512,
-        rms_norm_eps=1e-5,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
-        # Large enough weights that attention matters: a wrong q/k layout then moves the logits a lot.
-        initializer_range=0.1,
-        tie_word_embeddings=tied,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(out_dir)
-    return out_dir
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory: pytest.TempPathFactory, random_llama: Callable[..., Path]) -> Path:
+    return random_llama(tmp_path_factory.mktemp("gguf") / "llama-tied", tied=True, seed=0)
 
 
 @pytest.fixture(scope="module")
-def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_llama(tmp_path_factory.mktemp("gguf") / "llama-tied", tied=True, seed=0)
-
-
-@pytest.fixture(scope="module")
-def untied_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build_llama(tmp_path_factory.mktemp("gguf") / "llama-untied", tied=False, seed=1)
+def untied_dir(tmp_path_factory: pytest.TempPathFactory, random_llama: Callable[..., Path]) -> Path:
+    return random_llama(tmp_path_factory.mktemp("gguf") / "llama-untied", tied=False, seed=1)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,43 +30,13 @@ SAMPLED = GenerationParams(
 )
 
 
-def _build_llama(out_dir: Path) -> Path:
-    """A random 2-layer Llama with the embedded model's tokenizer (its GGUF tokenizer metadata applies)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from slbench.harness.models.embedded import embedded_model_dir
-
-    source = embedded_model_dir()
-    out_dir.mkdir(parents=True)
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (source / name).is_file():
-            shutil.copy(source / name, out_dir / name)
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=512,
-        initializer_range=0.1,  # large logit gaps: greedy choices are not near-ties
-        tie_word_embeddings=True,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out_dir)
-    return out_dir
-
-
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def small(tmp_path_factory: pytest.TempPathFactory, random_llama: Callable[..., Path]) -> Iterator[Any]:
     """The backend on an f32 export of a small random Llama (one thread, a 256-token window)."""
     from slbench.harness.backends.llamacpp_backend import LlamaCppBackend
     from slbench.harness.models.gguf_export import export_gguf
 
-    model_dir = _build_llama(tmp_path_factory.mktemp("llamacpp") / "llama")
+    model_dir = random_llama(tmp_path_factory.mktemp("llamacpp") / "llama")
     gguf = export_gguf(model_dir, model_dir / "model-f32.gguf", out_type="f32")
     backend = LlamaCppBackend(model_dir, gguf=gguf, n_ctx=256, n_threads=1)
     yield backend
