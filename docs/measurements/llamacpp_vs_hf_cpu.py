@@ -7,6 +7,7 @@ Batches 1, 8 and 32 for both backends (llama.cpp decodes a batch in one ``llama_
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 import torch
 
@@ -17,6 +18,8 @@ from slbench.harness.models import resolve_model
 from slbench.harness.models.embedded import embedded_gguf_path
 from slbench.harness.models.gguf_export import cached_gguf
 
+BATCHES = (1, 8, 32)
+
 
 def main() -> None:
     torch.set_num_threads(1)
@@ -26,27 +29,26 @@ def main() -> None:
         "f16": cached_gguf(model_dir, None, "f16"),
         "q8_0": cached_gguf(model_dir, None, "q8_0"),
     }
-    batches = (1, 8, 32)
     for _round in range(2):
         for name, path in files.items():
             llama = LlamaCppBackend(model_dir, gguf=path, n_threads=1)
-            requests = fixed_length_requests(llama.prompt_tokens, max(batches), 100)
-            time_generation(llama, requests[:1], 4)
-            for batch in batches:
-                llama.batch_size = batch
-                wall, n = time_generation(llama, requests[:batch], 128)
-                print(f"llamacpp {name} b{batch}: {n / wall:.1f} tok/s", flush=True)
+            measure(llama, f"llamacpp {name}")
             llama.close()
             gc.collect()
-        hf = HFBackend(model_dir, batch_size=max(batches))
-        requests = fixed_length_requests(hf.prompt_tokens, max(batches), 100)
-        time_generation(hf, requests[:1], 4)
-        for batch in batches:
-            hf.batch_size = batch
-            wall, n = time_generation(hf, requests[:batch], 128)
-            print(f"hf fp32 b{batch}: {n / wall:.1f} tok/s", flush=True)
+        hf = HFBackend(model_dir, batch_size=max(BATCHES))
+        measure(hf, "hf fp32")
         del hf
         gc.collect()
+
+
+def measure(backend: Any, label: str) -> None:
+    """Print tokens/s at each of BATCHES (after a short warm-up); the backend's batch_size is set per row."""
+    requests = fixed_length_requests(backend.prompt_tokens, max(BATCHES), 100)
+    time_generation(backend, requests[:1], 4)
+    for batch in BATCHES:
+        backend.batch_size = batch
+        wall, n = time_generation(backend, requests[:batch], 128)
+        print(f"{label} b{batch}: {n / wall:.1f} tok/s", flush=True)
 
 
 if __name__ == "__main__":

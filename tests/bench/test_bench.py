@@ -120,38 +120,24 @@ def test_config_rejects_bad_input() -> None:
     )
 
 
-def test_bench_quick_writes_the_figures(tiny_model_dir: Path, tmp_path: Path) -> None:
-    """A real `slbench bench --quick` run (own process: it sets torch's thread count)."""
-    out = tmp_path / "bench.json"
+def _run_quick_bench(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slbench bench --quick ARGS` in its own process (it sets torch's thread count), one thread,
+    40-token prompts, 300 scoring items, figures to ``out``; fails the test if the command fails."""
     command = [
-        sys.executable,
-        "-m",
-        "slbench.harness.cli",
-        "bench",
-        "--quick",
-        "--model",
-        str(tiny_model_dir),
-        "--batches",
-        "1,2",
-        "--new-tokens",
-        "6",
-        "--prompt-tokens",
-        "40",
-        "--decoder",
-        "rows",
-        "--decoder",
-        "generate",
-        "--no-llamacpp",
-        "--threads",
-        "1",
-        "--scoring-items",
-        "300",
-        "--json",
-        str(out),
-    ]
+        sys.executable, "-m", "slbench.harness.cli", "bench", "--quick", *args,
+        "--prompt-tokens", "40", "--threads", "1", "--scoring-items", "300", "--json", str(out),
+    ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_bench_quick_writes_the_figures(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """A real `slbench bench --quick` run (own process: it sets torch's thread count)."""
+    out = tmp_path / "bench.json"
+    args = ["--model", str(tiny_model_dir), "--batches", "1,2", "--new-tokens", "6"]
+    proc = _run_quick_bench(out, *args, "--decoder", "rows", "--decoder", "generate", "--no-llamacpp")
     result = json.loads(out.read_text())
     assert result["schema"] == "slbench-bench/1" and "--quick" in result["command"]
     assert {"date", "machine", "limits", "generation", "scoring_items_per_s", "targets"} <= set(result)
@@ -183,33 +169,9 @@ def test_bench_quick_measures_llamacpp_at_every_batch(
     model = random_llama(tmp_path / "llama")
     export_gguf(model, model / "model-f32.gguf", out_type="f32")
     out = tmp_path / "bench.json"
-    command = [
-        sys.executable,
-        "-m",
-        "slbench.harness.cli",
-        "bench",
-        "--quick",
-        "--model",
-        str(model),
-        "--batches",
-        "1,3",
-        "--new-tokens",
-        "5",
-        "--prompt-tokens",
-        "40",
-        "--decoder",
-        "rows",
-        "--llamacpp",
-        "--threads",
-        "1",
-        "--scoring-items",
-        "300",
-        "--json",
-        str(out),
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _run_quick_bench(
+        out, "--model", str(model), "--batches", "1,3", "--new-tokens", "5", "--decoder", "rows", "--llamacpp"
+    )
     rows = json.loads(out.read_text())["generation"]
     assert [(r["backend"], r["batch"], r["new_tokens"], r["generated"]) for r in rows] == [
         ("hf", 1, 5, 5),
