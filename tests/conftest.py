@@ -63,7 +63,7 @@ def longen_path() -> Path:
     return LONGEN_PATH
 
 
-def build_random_llama(out_dir: Path, *, tied: bool = True, seed: int = 0) -> Path:
+def build_random_llama(out_dir: Path, *, tied: bool = True, seed: int = 0, max_positions: int = 512) -> Path:
     """A random 2-layer Llama (GQA: 4 heads, 2 KV heads) with the embedded model's tokenizer.
 
     The tokenizer makes the embedded GGUF's tokenizer metadata apply to its export. The large
@@ -87,7 +87,7 @@ def build_random_llama(out_dir: Path, *, tied: bool = True, seed: int = 0) -> Pa
         num_attention_heads=4,
         num_key_value_heads=2,
         intermediate_size=128,
-        max_position_embeddings=512,
+        max_position_embeddings=max_positions,
         rms_norm_eps=1e-5,
         rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
         initializer_range=0.1,

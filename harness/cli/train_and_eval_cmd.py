@@ -24,7 +24,7 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     """Config keys set by flags (None = not given)."""
     data: dict[str, Any] = {}
     for flag, key in (("model", "model"), ("iterations", "iterations"), ("examples", "examples_per_iteration"),
-                      ("device", "device"), ("threads", "torch_threads"), ("seed", "seed")):  # fmt: skip
+                      ("device", "device"), ("backend", "backend"), ("threads", "torch_threads"), ("seed", "seed")):  # fmt: skip
         if options.get(flag) is not None:
             data[key] = options[flag]
     if options.get("out") is not None:
@@ -52,6 +52,12 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     "--max-new-tokens", type=click.IntRange(min=1), default=None, help="Evaluation token cap per item."
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@click.option(
+    "--backend",
+    type=click.Choice(["hf", "llamacpp"]),
+    default=None,
+    help="Generation backend for data and evaluation [preset's]. llamacpp: f16 GGUF exports, CPU.",
+)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option("--seed", type=int, default=None)
 @click.option(

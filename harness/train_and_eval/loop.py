@@ -76,6 +76,7 @@ def eval_config_for(
             "adapter": None if adapter is None else str(adapter),
             **settings.model_dump(),
             "method": "plan-and-write" if method == "plan-and-write-inference" else "direct",
+            "backend": config.backend,
             "seed": config.seed,
             "device": config.device,
             "dtype": config.dtype,

@@ -44,6 +44,7 @@ def _shared(config: TrainAndEvalConfig) -> dict[str, Any]:
         "iterations": config.iterations,
         "examples_per_iteration": config.examples_per_iteration,
         "sft": config.sft,
+        "backend": config.backend,
         "batch_size": config.generation_batch_size,
         "device": config.device,
         "dtype": config.dtype,

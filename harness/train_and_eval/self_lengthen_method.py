@@ -34,6 +34,7 @@ def self_lengthen_config(config: TrainAndEvalConfig) -> SelfLengthenConfig:
         model=config.model,
         iterations=config.iterations,
         seed=config.seed,
+        backend=config.backend,
         device=config.device,
         dtype=config.dtype,
         batch_size=config.generation_batch_size,

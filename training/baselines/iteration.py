@@ -103,6 +103,7 @@ def training_examples(
     if stages.done("data"):
         return list(runlog.read_jsonl(path))
     backend = open_backend(config, iteration)
+    generated_with = backend.describe()  # recorded with the stage: which engine and weights wrote the data
     try:
         examples = generate(backend, iteration)
     finally:
@@ -114,7 +115,13 @@ def training_examples(
         )
     budget = fill_to(examples, config.examples_per_iteration)
     write_jsonl_atomic(path, budget)
-    stages.mark("data", generated=len(examples), examples=len(budget), unique=min(len(examples), len(budget)))
+    stages.mark(
+        "data",
+        generated=len(examples),
+        examples=len(budget),
+        unique=min(len(examples), len(budget)),
+        backend=generated_with,
+    )
     return budget
 
 
