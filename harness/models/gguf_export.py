@@ -231,6 +231,15 @@ def _add_tensor(writer: Any, name: str, array: np.ndarray, out_type: OutType) ->
         writer.add_tensor(name, np.ascontiguousarray(array, dtype=np.float16))
 
 
+def _template_or_embedded(template_gguf: str | Path | None) -> Path:
+    """The GGUF whose tokenizer metadata an export copies: the given file, else the embedded model's."""
+    if template_gguf is None:
+        from slbench.harness.models.embedded import embedded_gguf_path
+
+        return Path(embedded_gguf_path())
+    return Path(template_gguf)
+
+
 def export_gguf(
     model_dir: str | Path,
     out_path: str | Path,
@@ -248,11 +257,7 @@ def export_gguf(
     adapter_dir = None if adapter is None else Path(adapter)
     if adapter_dir is not None and not (adapter_dir / "adapter_config.json").is_file():
         raise FileNotFoundError(f"LoRA adapter {adapter_dir}: no adapter_config.json there")
-    if template_gguf is None:
-        from slbench.harness.models.embedded import embedded_gguf_path
-
-        template_gguf = embedded_gguf_path()
-    template = Path(template_gguf)
+    template = _template_or_embedded(template_gguf)
     metadata = template_metadata(template)
     tokens = metadata.tokens
     _check_vocab(model_dir, tokens, template)
@@ -302,10 +307,7 @@ def cached_gguf(
     (an adapter rewritten in place gets a new file), ``out_type`` and ``EXPORT_VERSION``. The file
     is written under a private temporary name and renamed, so readers never see half a file.
     """
-    if template_gguf is None:
-        from slbench.harness.models.embedded import embedded_gguf_path
-
-        template_gguf = embedded_gguf_path()
+    template_gguf = _template_or_embedded(template_gguf)
     if adapter is not None and not Path(adapter).is_dir():
         raise FileNotFoundError(f"LoRA adapter {adapter}: no such directory")
     digest = hashlib.sha256(f"gguf-export-v{EXPORT_VERSION}\0{out_type}".encode())
