@@ -96,3 +96,26 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - an optional hook; most backends hold nothing to release
         """Release resources (GPU memory, server processes)."""
+
+
+class ChatTemplateBackend(Backend):
+    """A backend that renders prompts with a transformers tokenizer's chat template (``self.tokenizer``).
+
+    hf, llamacpp and vllm render and count the same way, so the same request costs the same
+    tokens, and sees the same text, whichever of them runs it.
+    """
+
+    tokenizer: Any
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def render(self, request: GenerationRequest) -> str:
+        """The exact prompt text the model sees, prefill included."""
+        text = self.tokenizer.apply_chat_template(
+            list(request.messages), tokenize=False, add_generation_prompt=True
+        )
+        return str(text) + request.prefill
+
+    def prompt_tokens(self, request: GenerationRequest) -> int:
+        return len(self.tokenizer.encode(self.render(request), add_special_tokens=False))

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from slbench.harness.backends import hf_attention
-from slbench.harness.backends.base import Backend, GenerationParams, GenerationRequest
+from slbench.harness.backends.base import ChatTemplateBackend, GenerationParams, GenerationRequest
 from slbench.harness.backends.device import pick_device, pick_dtype
 from slbench.harness.backends.hf_decode import DecodeSettings, RowDecoder, RowResult, supports_row_decoding
 from slbench.harness.backends.hf_graph import GraphDecoder
@@ -45,7 +45,7 @@ DECODERS: tuple[Decoder, ...] = ("auto", "rows", "graphs", "generate")
 log = logging.getLogger(__name__)
 
 
-class HFBackend(Backend):
+class HFBackend(ChatTemplateBackend):
     """A transformers causal LM (optionally with a merged LoRA adapter) behind the Backend API.
 
     ``batch_size`` is the number of sequences decoded together; ``decoder`` picks the decode
@@ -118,19 +118,6 @@ class HFBackend(Backend):
             "decoder": self.decoder,
             "context_window": self.context_window,
         }
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def render(self, request: GenerationRequest) -> str:
-        """The exact prompt text the model sees, prefill included."""
-        text = self.tokenizer.apply_chat_template(
-            list(request.messages), tokenize=False, add_generation_prompt=True
-        )
-        return str(text) + request.prefill
-
-    def prompt_tokens(self, request: GenerationRequest) -> int:
-        return len(self.tokenizer.encode(self.render(request), add_special_tokens=False))
 
     def generate(
         self,

@@ -36,7 +36,7 @@ from typing import Any
 from tqdm import tqdm
 from transformers import AutoTokenizer
 
-from slbench.harness.backends.base import Backend, GenerationParams, GenerationRequest
+from slbench.harness.backends.base import ChatTemplateBackend, GenerationParams, GenerationRequest
 from slbench.harness.backends.llamacpp_batch import CTX_STEP, SamplingSettings, SlotContext, decode_requests
 from slbench.harness.backends.stops import cut_at_stop, stop_checker
 from slbench.harness.models.gguf_export import OutType, cached_gguf
@@ -83,7 +83,7 @@ def resolve_gguf(
     return cached_gguf(model_dir, adapter, gguf_type), True
 
 
-class LlamaCppBackend(Backend):
+class LlamaCppBackend(ChatTemplateBackend):
     """A GGUF model run by llama-cpp-python, with the transformers tokenizer of ``model``.
 
     ``batch_size``: requests decoding together (llama.cpp sequences); read at every ``generate``.
@@ -147,19 +147,6 @@ class LlamaCppBackend(Backend):
             "batch_size": self.batch_size,
             "context_window": self.context_window,
         }
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
-    def render(self, request: GenerationRequest) -> str:
-        """The exact prompt text the model sees, prefill included (the hf backend's rendering)."""
-        text = self.tokenizer.apply_chat_template(
-            list(request.messages), tokenize=False, add_generation_prompt=True
-        )
-        return str(text) + request.prefill
-
-    def prompt_tokens(self, request: GenerationRequest) -> int:
-        return len(self.tokenizer.encode(self.render(request), add_special_tokens=False))
 
     def generate(
         self,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from slbench.harness.backends.base import Backend, GenerationParams, GenerationRequest
+from slbench.harness.backends.base import Backend, ChatTemplateBackend, GenerationParams, GenerationRequest
 from slbench.harness.types import FinishReason, Generation
 
 try:
@@ -229,7 +229,7 @@ class _DataParallelEngines:
         self.workers = []
 
 
-class VLLMBackend(Backend):
+class VLLMBackend(ChatTemplateBackend):
     def __init__(
         self,
         model: str | Path,
@@ -283,9 +283,6 @@ class VLLMBackend(Backend):
                 "data_parallel_size": self.data_parallel_size,
                 "context_window": self.context_window}  # fmt: skip
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
-
     def add_adapter(self, name: str, path: str | Path) -> None:
         """Register (or repoint) a LoRA adapter by name; the engine must have LoRA enabled."""
         self.loras.add(name, path)
@@ -320,11 +317,7 @@ class VLLMBackend(Backend):
         if len(names) != len(requests):
             raise ValueError(f"{len(names)} adapter names for {len(requests)} requests")
         loras = [None if name is None else self.loras.get(name) for name in names]
-        prompts = [
-            self.tokenizer.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True)
-            + r.prefill
-            for r in requests
-        ]
+        prompts = [self.render(r) for r in requests]
         started = time.perf_counter()
         completions = self._engine.run(prompts, sampling_kwargs(params), loras, progress)
         latency = time.perf_counter() - started
@@ -358,6 +351,9 @@ class _AdapterView(Backend):
 
     def count_tokens(self, text: str) -> int:
         return self.owner.count_tokens(text)
+
+    def prompt_tokens(self, request: GenerationRequest) -> int:
+        return self.owner.prompt_tokens(request)
 
     def generate(
         self,
