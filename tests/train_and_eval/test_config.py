@@ -58,6 +58,29 @@ def test_flags_override_the_preset() -> None:
     assert config.sft.max_steps == 6
 
 
+@pytest.mark.parametrize(("preset", "flag", "expected"), [("small", None, "llamacpp"), ("small", "hf", "hf"),
+                                                         ("smoke", None, "hf"), ("smoke", "llamacpp", "llamacpp")])  # fmt: skip
+def test_one_backend_reaches_every_method_and_every_evaluation(
+    preset: str, flag: str | None, expected: str, tmp_path: Path
+) -> None:
+    from slbench.harness.train_and_eval.loop import eval_config_for
+    from slbench.harness.train_and_eval.methods import Trained
+
+    config = build_config(preset, {} if flag is None else {"backend": flag})
+    assert config.backend == expected
+    for method in ("backtranslation", "plan-and-write-data"):
+        assert baseline_config(config, method).backend == expected
+        assert baseline_config(config, method).batch_size == config.generation_batch_size
+    assert self_lengthen_config(config).backend == expected
+    for method in ("base", "plan-and-write-inference"):
+        assert eval_config_for(config, method, tmp_path, Trained(adapter=None)).backend == expected
+
+
+def test_an_unknown_backend_is_refused_with_its_field() -> None:
+    with pytest.raises(ConfigError, match="backend"):
+        build_config("small", {"backend": "vllm"})
+
+
 def test_bad_keys_fail_early_with_their_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="iteratons"):
         build_config("smoke", {"iteratons": 2})
