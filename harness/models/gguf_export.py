@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from slbench.harness.models import gguf_cache
 from slbench.harness.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -305,7 +306,8 @@ def cached_gguf(
 
     The key covers the sizes and mtimes of the model's, the adapter's and the template's files
     (an adapter rewritten in place gets a new file), ``out_type`` and ``EXPORT_VERSION``. The file
-    is written under a private temporary name and renamed, so readers never see half a file.
+    is written under a private temporary name and renamed, so readers never see half a file. The
+    cache is capped (``gguf_cache``: ``SLBENCH_GGUF_CACHE_GB``, oldest exports out first).
     """
     template_gguf = _template_or_embedded(template_gguf)
     if adapter is not None and not Path(adapter).is_dir():
@@ -317,7 +319,9 @@ def cached_gguf(
             _files_key(Path(part), digest)
     target = cache_dir() / "gguf" / f"{digest.hexdigest()[:24]}.gguf"
     if target.is_file():
+        gguf_cache.touch(target)
         return target
+    limit = gguf_cache.limit_bytes()  # a bad SLBENCH_GGUF_CACHE_GB fails before the export, not after
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{target.stem}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     log.info(
@@ -332,4 +336,5 @@ def cached_gguf(
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    gguf_cache.prune(target.parent, keep=target, limit=limit)
     return target

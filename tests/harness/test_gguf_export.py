@@ -235,14 +235,29 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     yield tmp_path / "cache"
 
 
+def _count_exports(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every path ``cached_gguf`` exports to from now on (the real export still runs)."""
+    written: list[Path] = []
+    real = gguf_export.export_gguf
+
+    def counting(model_dir: Path, out_path: Path, **kwargs: Any) -> Path:
+        written.append(Path(out_path))
+        return real(model_dir, out_path, **kwargs)
+
+    monkeypatch.setattr(gguf_export, "export_gguf", counting)
+    return written
+
+
 def test_cache_writes_once_and_follows_the_weights(
-    llama_dir: Path, adapter_dir: Path, private_cache: Path, tmp_path: Path
+    llama_dir: Path, adapter_dir: Path, private_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    exports = _count_exports(monkeypatch)
     first = cached_gguf(llama_dir, adapter_dir, "f16")
     assert first.parent == private_cache / "gguf" and first.suffix == ".gguf"
     stamp = first.stat().st_mtime_ns
-    assert cached_gguf(llama_dir, adapter_dir, "f16") == first and first.stat().st_mtime_ns == stamp
-    assert cached_gguf(llama_dir, adapter_dir, "f32") != first
+    assert cached_gguf(llama_dir, adapter_dir, "f16") == first and len(exports) == 1
+    assert first.stat().st_mtime_ns >= stamp  # a hit marks the file as recently used
+    assert cached_gguf(llama_dir, adapter_dir, "f32") != first and len(exports) == 2
     # An adapter rewritten in place (the next training iteration) is a new set of weights.
     moved = shutil.copytree(adapter_dir, tmp_path / "adapter-copy")
     weights = moved / "adapter_model.safetensors"
@@ -304,3 +319,18 @@ def test_embedded_model_f16_export_matches_torch(tmp_path: Path) -> None:
     ours, theirs = llama.generate(requests, params), hf.generate(requests, params)
     llama.close()
     assert [g.text for g in ours] == [g.text for g in theirs]
+
+
+def test_the_cache_cap_removes_the_oldest_export_and_rewrites_it_when_asked(
+    llama_dir: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exports = _count_exports(monkeypatch)
+    monkeypatch.setenv("SLBENCH_GGUF_CACHE_GB", "0.000001")  # 1 kB: every export is alone over it
+    f16 = cached_gguf(llama_dir, None, "f16")
+    f32 = cached_gguf(llama_dir, None, "f32")
+    assert f32.is_file() and not f16.exists()  # the older export went, the new one stays
+    assert cached_gguf(llama_dir, None, "f16") == f16 and f16.is_file() and not f32.exists()
+    assert len(exports) == 3
+    monkeypatch.setenv("SLBENCH_GGUF_CACHE_GB", "0")  # no cap: both stay
+    cached_gguf(llama_dir, None, "f32")
+    assert f16.is_file() and f32.is_file()
