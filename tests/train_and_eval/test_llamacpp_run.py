@@ -17,15 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from slbench.harness.train_and_eval.config import build_config
+
 pytest.importorskip("llama_cpp")
 
-CELLS = [
-    ("base", 0),
-    ("self-lengthen", 1), ("self-lengthen", 2),
-    ("backtranslation", 1), ("backtranslation", 2),
-    ("plan-and-write-data", 1), ("plan-and-write-data", 2),
-    ("plan-and-write-inference", 0),
-]  # fmt: skip
+# The smoke preset's cells (test_smoke_run.py pins that list literally).
+CELLS = build_config("smoke").cells()
 
 
 @pytest.fixture(scope="module")
